@@ -1,0 +1,5 @@
+import sys
+
+from lcodec.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Evaluation: quality metrics, rate–distortion sweeps and reports (DESIGN.md §5)."""
