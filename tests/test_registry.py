@@ -52,3 +52,13 @@ def test_arrays_keep_their_kind(plugin_site):
     tensor = torch.arange(24, dtype=torch.uint8).reshape(2, 4, 3)
     out = lcodec.decode(lcodec.encode(tensor, codec="rawimage"))
     assert isinstance(out, torch.Tensor) and torch.equal(out, tensor)
+
+
+def test_config_values_are_coerced_to_the_option_types():
+    from lcodec.codecs.classic.image import WebP
+
+    assert WebP.make_config({"lossless": "false"}).lossless is False
+    assert WebP.make_config({"lossless": "true", "quality": "70"}).lossless is True
+    assert WebP.make_config({"quality": "70"}).quality == 70
+    with pytest.raises(UsageError, match="not a bool"):
+        WebP.make_config({"lossless": "maybe"})

@@ -11,6 +11,7 @@ media object out.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import sys
@@ -123,7 +124,7 @@ def _codec_class(codec_id: str) -> type[Codec]:
     return cls
 
 
-def _prepare(media: Media, codec_id: str | None, options: dict[str, Any]) -> Codec:
+def _prepare(media: Media, codec_id: str | None, options: dict[str, Any], device: str) -> Codec:
     codec_id = codec_id or registry.DEFAULT_CODECS[media.modality]
     try:
         cls = _codec_class(codec_id)
@@ -131,7 +132,7 @@ def _prepare(media: Media, codec_id: str | None, options: dict[str, Any]) -> Cod
         raise UsageError(str(exc)) from exc
     if cls.modality != media.modality:
         raise UsageError(f"codec {codec_id!r} compresses {cls.modality}, but the input is {media.modality}")
-    return cls(cls.make_config(options))
+    return cls(cls.make_config(options), device=device)
 
 
 def _write(target: str | os.PathLike | BinaryIO, media: Media, source: dict[str, Any], codec: Codec,
@@ -156,24 +157,26 @@ def _write(target: str | os.PathLike | BinaryIO, media: Media, source: dict[str,
 
 
 def encode(obj: MediaLike, codec: str | None = None, *, sample_rate: int | None = None,
-           fps: float | Fraction | None = None, progress: Progress | None = None, **options: Any) -> bytes:
+           fps: float | Fraction | None = None, device: str = "cpu", progress: Progress | None = None,
+           **options: Any) -> bytes:
     """Compress media into the bytes of a ``.lc`` file.
 
     ``codec`` defaults to the modality's default (see :data:`lcodec.registry.DEFAULT_CODECS`);
-    ``options`` are the codec's ``Config`` fields (e.g. ``quality=80``, ``crf=28``).
+    ``options`` are the codec's ``Config`` fields (e.g. ``quality=80``, ``crf=28``); ``device``
+    is where learned codecs run ("cpu", "cuda").
     """
     media, source = as_media(obj, sample_rate=sample_rate, fps=fps)
     buffer = io.BytesIO()
-    _write(buffer, media, source, _prepare(media, codec, options), True, progress)
+    _write(buffer, media, source, _prepare(media, codec, options, device), True, progress)
     return buffer.getvalue()
 
 
 def encode_file(obj: MediaLike, output: str | os.PathLike | BinaryIO, codec: str | None = None, *,
                 overwrite: bool = False, sample_rate: int | None = None, fps: float | Fraction | None = None,
-                progress: Progress | None = None, **options: Any) -> EncodeResult:
+                device: str = "cpu", progress: Progress | None = None, **options: Any) -> EncodeResult:
     """Compress media into a ``.lc`` file (atomically: temp file + rename) or a binary stream."""
     media, source = as_media(obj, sample_rate=sample_rate, fps=fps)
-    return _write(output, media, source, _prepare(media, codec, options), overwrite, progress)
+    return _write(output, media, source, _prepare(media, codec, options, device), overwrite, progress)
 
 
 def _open(source: Source) -> Reader:
@@ -266,17 +269,39 @@ def _drain(chunks: Iterator[Chunk]) -> None:
         pass
 
 
-def _start_decode(reader: Reader, progress: Progress | None) -> tuple[Media, Iterator[Chunk], dict[str, Any]]:
+def _start_decode(reader: Reader, progress: Progress | None, device: str,
+                  frames: tuple[int, int | None] | None = None) -> tuple[Media, Iterator[Chunk], dict[str, Any]]:
     codec_id, version = _check_meta(reader.meta)
     _scan(reader)  # every CRC and the trailer checked before any byte reaches a decoder
     cls = _codec_class(codec_id)
     if version != cls.version:
         raise UnsupportedError(f"file was written by codec {codec_id!r} version {version}; "
                                f"this lcodec has version {cls.version}")
-    codec = cls(cls.make_config(reader.meta["codec"].get("config") or {}))
+    codec = cls(cls.make_config(reader.meta["codec"].get("config") or {}), device=device)
+    description = reader.meta.get("media") or {}
+    fields = reader.meta.get("fields") or {}
+    if frames is not None:
+        return _decode_range(reader, codec, fields, description, frames, progress)
     chunks = _codec_chunks(reader, cls)
-    media = codec.decode(reader.meta.get("fields") or {}, chunks, progress)
-    return media, chunks, reader.meta.get("media") or {}
+    return codec.decode(fields, chunks, progress), chunks, description
+
+
+def _decode_range(reader: Reader, codec: Codec, fields: dict[str, Any], description: dict[str, Any],
+                  frames: tuple[int, int | None], progress: Progress | None) -> tuple[Media, Iterator[Chunk], dict[str, Any]]:
+    """Frames ``start:stop`` of a video: through the codec's seek path when it has one, else cut."""
+    total = int(description.get("frames", 0)) if description.get("kind") == "video" else 0
+    if not total:
+        raise UsageError("--frames applies to video files only")
+    start, stop = frames[0], total if frames[1] is None else frames[1]
+    if not 0 <= start < stop <= total:
+        raise UsageError(f"frame range {start}:{stop} is outside the video's 0:{total}")
+    media = codec.decode_range(fields, reader, start, stop, progress)
+    if media is None:
+        chunks = _codec_chunks(reader, type(codec))
+        full = codec.decode(fields, chunks, progress)
+        media = Video(np.stack(list(itertools.islice(full.iter_frames(), start, stop))), full.fps, full.pix_fmt)
+    description = {**description, "frames": stop - start, "first_frame": start}
+    return media, iter(()), description
 
 
 def _as_origin(media: Media, description: dict[str, Any]) -> Any:
@@ -296,10 +321,14 @@ def _as_origin(media: Media, description: dict[str, Any]) -> Any:
     return array
 
 
-def decode(source: Source, *, progress: Progress | None = None) -> Any:
-    """Decode a ``.lc`` file (path, bytes or stream) into the same kind of object that was encoded."""
+def decode(source: Source, *, frames: tuple[int, int | None] | None = None, device: str = "cpu",
+           progress: Progress | None = None) -> Any:
+    """Decode a ``.lc`` file (path, bytes or stream) into the same kind of object that was encoded.
+
+    ``frames=(start, stop)`` decodes only those frames of a video (``stop`` None: to the end).
+    """
     with _open(source) as reader:
-        media, chunks, description = _start_decode(reader, progress)
+        media, chunks, description = _start_decode(reader, progress, device, frames)
         if isinstance(media, Video):
             media = Video(media.to_array(), media.fps, media.pix_fmt, media.meta)
         _drain(chunks)
@@ -313,24 +342,25 @@ def output_extension(source: Source) -> str:
     return MEDIA_EXTENSIONS.get(kind, "")
 
 
-def decode_file(source: Source, output: str | os.PathLike, *, overwrite: bool = False,
-                progress: Progress | None = None) -> DecodeResult:
+def decode_file(source: Source, output: str | os.PathLike, *, overwrite: bool = False, device: str = "cpu",
+                frames: tuple[int, int | None] | None = None, progress: Progress | None = None) -> DecodeResult:
     """Decode a ``.lc`` file into a media file; streaming codecs write frames as they decode.
 
     The output appears only when decoding succeeded (media writers use temp file + rename).
     """
     start = time.perf_counter()
     with _open(source) as reader:
-        media, chunks, description = _start_decode(reader, progress)
+        media, chunks, description = _start_decode(reader, progress, device, frames)
         path = media_io.write(media, output, overwrite=overwrite)
         _drain(chunks)
     return DecodeResult(Path(path), time.perf_counter() - start, description)
 
 
-def decode_to_stream(source: Source, stream: BinaryIO, suffix: str, *, progress: Progress | None = None) -> DecodeResult:
+def decode_to_stream(source: Source, stream: BinaryIO, suffix: str, *, device: str = "cpu",
+                     frames: tuple[int, int | None] | None = None, progress: Progress | None = None) -> DecodeResult:
     """Decode into a binary stream (stdout) in the format named by ``suffix``, via a temporary file."""
     with tempfile.TemporaryDirectory() as folder:
-        result = decode_file(source, Path(folder) / f"out{suffix}", progress=progress)
+        result = decode_file(source, Path(folder) / f"out{suffix}", device=device, frames=frames, progress=progress)
         with open(result.path, "rb") as data:
             while piece := data.read(1 << 20):
                 stream.write(piece)

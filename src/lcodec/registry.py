@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "lcodec.codecs"
 # The codec `lcodec encode` uses for each modality when none is given.
-DEFAULT_CODECS = {"video": "x264", "image": "png", "audio": "flac"}
+DEFAULT_CODECS = {"video": "hnerv", "image": "png", "audio": "flac"}
 DEFAULT_VIDEO_CODEC = DEFAULT_CODECS["video"]
 
 
@@ -48,6 +48,8 @@ BUILTINS: dict[str, CodecEntry] = {e.id: e for e in [
     CodecEntry("opus", f"{_CLASSIC}.audio:Opus", "audio", "Opus (ffmpeg libopus)"),
     CodecEntry("mp3", f"{_CLASSIC}.audio:MP3", "audio", "MP3 (ffmpeg libmp3lame)"),
     CodecEntry("flac", f"{_CLASSIC}.audio:FLAC", "audio", "FLAC (lossless, ffmpeg)"),
+    CodecEntry("hnerv", "lcodec.codecs.hnerv.codec:HNeRV", "video", "HNeRV video INR (Chen et al., CVPR 2023)"),
+    CodecEntry("nervpp", "lcodec.codecs.nervpp.codec:NeRVPlusPlus", "video", "NeRV++ video INR (Ghorbel et al.)"),
 ]}
 
 

@@ -23,12 +23,26 @@ from pathlib import Path
 from typing import Any
 
 from lcodec import __version__
-from lcodec.errors import LcodecError, MissingInputError, UsageError
+from lcodec.errors import LcodecError, MissingInputError, UnsupportedError, UsageError
 
 EX_SOFTWARE = 70
 log = logging.getLogger("lcodec")
+def _kbps(text: str) -> int:
+    """A bitrate in kbit/s, ffmpeg style: "64k", "1.5M", or a plain number (bit/s from 1000 up)."""
+    value = text.strip().lower()
+    try:
+        if value.endswith("k"):
+            return round(float(value[:-1]))
+        if value.endswith("m"):
+            return round(float(value[:-1]) * 1000)
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a bitrate: {text!r} (use e.g. 64k)") from None
+    return round(number / 1000) if number >= 1000 else round(number)
+
+
 # Shortcut flags shared by many codecs; each maps onto the Config field of the same name.
-COMMON_OPTIONS = {"quality": ("-q", int), "crf": (None, int), "bitrate": ("-b", str), "preset": (None, str)}
+COMMON_OPTIONS = {"quality": ("-q", int), "crf": (None, float), "bitrate": ("-b", _kbps), "preset": (None, str)}
 
 
 class Parser(argparse.ArgumentParser):
@@ -57,8 +71,10 @@ def build_parser() -> Parser:
                      help="set any codec option (repeatable)")
     for name, (short, kind) in COMMON_OPTIONS.items():
         flags = [short, f"--{name}"] if short else [f"--{name}"]
-        enc.add_argument(*flags, type=kind, dest=f"common_{name}", help=f"codec {name} (where the codec has one)")
+        enc.add_argument(*flags, type=kind, dest=f"common_{name}",
+                         help=f"codec {name} (where the codec has one)" + (", e.g. 64k" if name == "bitrate" else ""))
     enc.add_argument("--fps", type=float, help="frame rate for inputs that have none (image sequences)")
+    enc.add_argument("--device", default="cpu", help="where learned codecs run: cpu, cuda, cuda:1 (default: cpu)")
     _add_common(enc)
 
     dec = sub.add_parser("decode", help="decode an .lc file back to media")
@@ -67,6 +83,9 @@ def build_parser() -> Parser:
                      "(.png .mkv .mp4 .y4m frames/%%04d.png .wav .flac ...; '-' writes stdout)")
     dec.add_argument("-f", "--format", help="output format when writing to stdout (e.g. wav, png, mkv)")
     dec.add_argument("-y", "--overwrite", action="store_true", help="overwrite the output if it exists")
+    dec.add_argument("--device", default="cpu", help="where learned codecs run: cpu, cuda (default: cpu)")
+    dec.add_argument("--frames", type=_frame_range, metavar="START:STOP",
+                     help="decode only frames START..STOP-1 of a video (STOP may be left out)")
     _add_common(dec)
 
     info = sub.add_parser("info", help="describe an .lc file (like ffprobe; no decoding)")
@@ -100,6 +119,16 @@ def _codec_group(parser: argparse.ArgumentParser, codec_id: str) -> None:
         else:
             group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"codec_{f.name}", type=kind,
                                help=f"(default: {default})")
+
+
+def _frame_range(text: str) -> tuple[int, int | None]:
+    start, sep, stop = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(start or 0), (int(stop) if stop else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START:STOP frame numbers, got {text!r}") from None
 
 
 def _parse_bool(text: str) -> bool:
@@ -210,7 +239,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         target = sys.stdout.buffer if output == "-" else output
         progress = _progress(not args.json and sys.stderr.isatty())
         result = api.encode_file(source, target, args.codec, overwrite=args.overwrite, fps=fps,
-                                 progress=progress, **options)
+                                 device=args.device, progress=progress, **options)
     summary = result.summary()
     if output != "-":
         _emit(args, summary, f"{args.input} -> {output}: {summary['bytes']} bytes, {_fmt_rate(summary)}, "
@@ -224,7 +253,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
     progress = _progress(not args.json and sys.stderr.isatty())
     if args.output == "-":
         suffix = "." + (args.format or "").lstrip(".") if args.format else api.output_extension(args.input)
-        result = api.decode_to_stream(args.input, sys.stdout.buffer, suffix, progress=progress)
+        api.decode_to_stream(args.input, sys.stdout.buffer, suffix, device=args.device, frames=args.frames,
+                             progress=progress)
         return 0
     if args.output:
         output = args.output
@@ -232,7 +262,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
         raise UsageError("reading stdin needs -o (a file or '-')")
     else:
         output = str(Path(args.input).with_suffix(api.output_extension(args.input)))
-    result = api.decode_file(args.input, output, overwrite=args.overwrite, progress=progress)
+    result = api.decode_file(args.input, output, overwrite=args.overwrite, device=args.device, frames=args.frames,
+                             progress=progress)
     obj = {"output": str(result.path), "decode_seconds": round(result.seconds, 4), "media": result.media}
     _emit(args, obj, f"{args.input} -> {result.path}: {result.seconds:.2f} s")
     return 0
@@ -296,7 +327,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         codec_id = _guess_codec(argv)
         if codec_id:
             encode_parser = parser._subparsers._group_actions[0].choices["encode"]  # type: ignore[union-attr]
-            _codec_group(encode_parser, codec_id)
+            try:
+                _codec_group(encode_parser, codec_id)
+            except UnsupportedError as exc:  # an unknown -c is a usage mistake
+                raise UsageError(str(exc)) from None
         args = parser.parse_args(argv)
         if not args.command:
             parser.print_help(sys.stderr)

@@ -10,10 +10,10 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from lcodec.errors import UsageError
-from lcodec.formats import Chunk
+from lcodec.formats import Chunk, IndexEntry
 from lcodec.media import Media
 
 # Called as work advances: (units done so far, total units or None, short label).
@@ -34,6 +34,26 @@ class Encoded:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _coerce(codec_id: str, key: str, value: Any, default: Any) -> Any:
+    """``value`` as the type of the option's default (CLI and JSON give strings and ints)."""
+    if value is None or default is None or isinstance(value, type(default)):
+        return value
+    kind = type(default)
+    if kind is bool and isinstance(value, str) and value.lower() in _TRUE + _FALSE:
+        return value.lower() in _TRUE
+    if kind is bool and value in (0, 1):
+        return bool(value)
+    if kind is not bool and not isinstance(value, bool):
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            pass
+    raise UsageError(f"codec {codec_id!r}: option {key}={value!r} is not a {kind.__name__}")
+
+
 class Codec(ABC):
     """Base class of every codec plugin.
 
@@ -52,8 +72,9 @@ class Codec(ABC):
     description: ClassVar[str] = ""
     entropy_format: ClassVar[str | None] = None
 
-    def __init__(self, config: Any = None) -> None:
+    def __init__(self, config: Any = None, device: str = "cpu") -> None:
         self.config = config if config is not None else self.Config()
+        self.device = device  # where learned codecs run ("cpu", "cuda", "cuda:1"); others ignore it
 
     @classmethod
     def make_config(cls, values: dict[str, Any] | None = None) -> Any:
@@ -65,13 +86,7 @@ class Codec(ABC):
             raise UsageError(f"codec {cls.id!r} has no option {', '.join(unknown)} (options: {', '.join(names) or 'none'})")
         defaults = cls.Config()
         for key, value in values.items():
-            default = getattr(defaults, key)
-            if value is not None and default is not None and not isinstance(value, type(default)):
-                try:
-                    value = type(default)(value)
-                except (TypeError, ValueError) as exc:
-                    raise UsageError(f"codec {cls.id!r}: option {key}={value!r} is not a {type(default).__name__}") from exc
-            values[key] = value
+            values[key] = _coerce(cls.id, key, value, getattr(defaults, key))
         config = dataclasses.replace(defaults, **values)
         cls.validate_config(config)
         return config
@@ -99,3 +114,17 @@ class Codec(ABC):
     @abstractmethod
     def decode(self, fields: dict[str, Any], chunks: Iterator[Chunk], progress: Progress | None = None) -> Media:
         """Rebuild the media from the header ``fields`` and this codec's chunks, in file order."""
+
+    def decode_range(self, fields: dict[str, Any], access: ChunkAccess, start: int, stop: int,
+                     progress: Progress | None = None) -> Media | None:
+        """Video codecs with a seek index may decode frames ``start .. stop - 1`` alone, reading only
+        the chunks they need through ``access``; ``None`` means "decode everything and cut"."""
+        return None
+
+
+class ChunkAccess(Protocol):
+    """Random access to a file's chunks through its seek index (what :meth:`Codec.decode_range` gets)."""
+
+    def index(self) -> list[IndexEntry]: ...
+
+    def chunk_at(self, offset: int) -> Chunk: ...

@@ -44,3 +44,17 @@ class RunningPSNR:
             raise ValueError("no samples added")
         error = self._sum / self._count
         return math.inf if error == 0 else 10.0 * math.log10(self.peak * self.peak / error)
+
+
+# Full-range BT.601 luma weights (ITU-R BT.601: Y = 0.299 R + 0.587 G + 0.114 B).
+BT601_LUMA = (0.299, 0.587, 0.114)
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """Full-range BT.601 luma of RGB samples [..., 3], float64 on the input's scale."""
+    return rgb[..., :3].astype(np.float64) @ np.asarray(BT601_LUMA)
+
+
+def psnr_y(original: np.ndarray, decoded: np.ndarray, peak: float = 255.0) -> float:
+    """PSNR of the BT.601 luma of two RGB arrays [..., 3] (the "Y-PSNR" video papers report)."""
+    return psnr(luma(original), luma(decoded), peak)

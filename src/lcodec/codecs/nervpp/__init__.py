@@ -1,0 +1,1 @@
+"""NeRV++: an enhanced implicit neural video representation, with a real bitstream."""
