@@ -29,10 +29,9 @@ def carphone() -> Path:
 def run(argv: list[str]) -> tuple[float, dict]:
     print("$ " + shlex.join(["lcodec", *argv[3:]]), file=sys.stderr)
     start = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, text=True)  # stderr (progress, errors) passes through
     seconds = time.perf_counter() - start
     if proc.returncode:
-        sys.stderr.write(proc.stderr)
         raise SystemExit(proc.returncode)
     return seconds, json.loads(proc.stdout)
 
