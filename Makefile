@@ -7,7 +7,7 @@ PIP    := $(PY) -m pip
 TORCH  := torch==2.14.1 torchvision==0.29.1
 # One pip at a time in this tree (a helper and a developer may both rebuild).
 LOCK   := flock $(CURDIR)/.venv.lock
-NATIVE := CMakeLists.txt $(wildcard src/lcodec/entropy/csrc/*)
+NATIVE := CMakeLists.txt $(wildcard src/lcodec/entropy/csrc/*) $(wildcard src/lcodec/codecs/pc/csrc/*)
 
 .PHONY: demo test test-all build bench
 

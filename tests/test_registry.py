@@ -62,3 +62,23 @@ def test_config_values_are_coerced_to_the_option_types():
     assert WebP.make_config({"quality": "70"}).quality == 70
     with pytest.raises(UsageError, match="not a bool"):
         WebP.make_config({"lossless": "maybe"})
+
+
+def test_decode_refuses_other_weights(plugin_site):
+    """A file names its weights by id + sha256; a codec holding other weights must refuse it."""
+    import lcodec_rawimage
+
+    from lcodec.formats import Reader, Writer
+
+    blob = lcodec.encode(np.zeros((4, 4, 3), np.uint8), codec="rawimage")
+    with Reader(blob) as reader:
+        meta, chunks = reader.meta, list(reader.chunks())
+    import io
+
+    out = io.BytesIO()
+    with Writer(out, {**meta, "weights": {"id": "raw-v2", "sha256": "ab" * 32}}) as writer:
+        for chunk in chunks:
+            writer.add(type(chunk)(chunk.type, chunk.payload, critical=chunk.critical))
+    with pytest.raises(UnsupportedError, match="needs weights raw-v2"):
+        lcodec.decode(out.getvalue())
+    assert lcodec_rawimage.RawImage().weights_info() is None

@@ -278,6 +278,10 @@ def _start_decode(reader: Reader, progress: Progress | None, device: str,
         raise UnsupportedError(f"file was written by codec {codec_id!r} version {version}; "
                                f"this lcodec has version {cls.version}")
     codec = cls(cls.make_config(reader.meta["codec"].get("config") or {}), device=device)
+    wanted, have = reader.meta.get("weights"), codec.weights_info()
+    if wanted and wanted != have:
+        found = f"this lcodec has {have['id']} sha256 {have['sha256'][:12]}…" if have else "this lcodec has none"
+        raise UnsupportedError(f"file needs weights {wanted.get('id')} sha256 {str(wanted.get('sha256'))[:12]}…; {found}")
     description = reader.meta.get("media") or {}
     fields = reader.meta.get("fields") or {}
     if frames is not None:

@@ -50,6 +50,7 @@ BUILTINS: dict[str, CodecEntry] = {e.id: e for e in [
     CodecEntry("flac", f"{_CLASSIC}.audio:FLAC", "audio", "FLAC (lossless, ffmpeg)"),
     CodecEntry("hnerv", "lcodec.codecs.hnerv.codec:HNeRV", "video", "HNeRV video INR (Chen et al., CVPR 2023)"),
     CodecEntry("nervpp", "lcodec.codecs.nervpp.codec:NeRVPlusPlus", "video", "NeRV++ video INR (Ghorbel et al.)"),
+    CodecEntry("pc", "lcodec.codecs.pc.codec:PC", "image", "lossless probabilistic-circuit (HCLT) coder (Liu et al., ICLR 2022)"),
 ]}
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from lcodec import __version__
+from lcodec.cli import bench as bench_cli  # argparse only: its handlers import the heavy parts
+from lcodec.cli import train as train_cli  # argparse only: trainers are imported when run
 from lcodec.errors import LcodecError, MissingInputError, UnsupportedError, UsageError
 
 EX_SOFTWARE = 70
@@ -98,6 +100,8 @@ def build_parser() -> Parser:
 
     lst = sub.add_parser("list", help="list the codecs")
     _add_common(lst)
+    bench_cli.add_parser(sub)
+    train_cli.add_parser(sub)
     return parser
 
 
@@ -192,7 +196,9 @@ def _progress(enabled: bool) -> Callable[[int, int | None, str], None] | None:
 
     def update(done: int, total: int | None, label: str) -> None:
         if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc=label, unit="it", file=sys.stderr, leave=False, dynamic_ncols=True)
+            # Units differ between codecs (frames, thousandths of a time budget): show share and ETA only.
+            bar["bar"] = tqdm(total=total, desc=label, file=sys.stderr, leave=False, dynamic_ncols=True,
+                              bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
         b = bar["bar"]
         b.set_description(label, refresh=False)
         if total is not None and b.total != total:
@@ -317,7 +323,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info, "verify": cmd_verify, "list": cmd_list}
+COMMANDS = {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info, "verify": cmd_verify, "list": cmd_list,
+            "bench": bench_cli.run, "train": train_cli.cmd_train}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -94,3 +94,18 @@ def test_fields_and_config_are_json(samples):
         codec, fields, _ = _encoded(codec_id, media, FAST.get(codec_id))
         json.dumps(fields)
         json.dumps(codec.config_dict())
+
+
+def test_packet_table_round_trip_is_compact_and_checked():
+    import pytest as _pytest
+
+    from lcodec.codecs.classic._av import Packet, pack_packets, unpack_packets
+    from lcodec.errors import CorruptFileError
+
+    packets = [Packet(b"x" * 40, pts, pts, 960, pts == -312) for pts in range(-312, 960 * 49, 960)]
+    payload = pack_packets(packets)
+    assert unpack_packets(payload, "test") == packets
+    assert len(payload) - 40 * len(packets) <= 6 * len(packets)  # a few bytes per packet, not 28
+    for bad in (payload[:-1], payload + b"\0", b"\xff" * 12):
+        with _pytest.raises(CorruptFileError):
+            unpack_packets(bad, "test")
