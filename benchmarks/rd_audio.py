@@ -23,9 +23,8 @@ from lcodec.eval import inputs, mpq, rd, report
 from lcodec.parallel import get_executor
 
 RESULTS = Path(__file__).parent / "results"
-REMARKS = ["Rates are whole .lc files. lcodec's classic audio codecs store a 28-byte table entry per "
-           "packet (length, pts, dts, duration, flags): about 11 kbit/s at Opus's 50 packets/s, which "
-           "dominates the low-bitrate points (Opus at bitrate=6 is ~17 kbit/s on disk)."]
+REMARKS = ["Rates are whole .lc files: codec packets plus lcodec's packet table (a few bytes per packet, "
+           "delta-coded) and the container's header, CRCs and seek index."]
 SCRATCH = Path(tempfile.gettempdir()) / "lcodec-bench-inputs"  # synthesised sets; not committed
 
 

@@ -143,7 +143,7 @@ def _write(target: str | os.PathLike | BinaryIO, media: Media, source: dict[str,
         "lcodec": __version__,
         "codec": {"id": codec.id, "version": codec.version, "config": codec.config_dict()},
         "fields": encoded.fields,
-        "media": {**media.describe(), **source},
+        "media": {**media.describe(), **source, "meta": media.meta},
         "weights": codec.weights_info(),
         "entropy": codec.entropy_format,
     }
@@ -309,6 +309,8 @@ def _decode_range(reader: Reader, codec: Codec, fields: dict[str, Any], descript
 
 
 def _as_origin(media: Media, description: dict[str, Any]) -> Any:
+    if not media.meta and description.get("meta"):
+        media.meta = dict(description["meta"])  # what the source's reader kept (e.g. a batch's size)
     origin = description.get("origin", "media")
     if origin in ("media", "path"):
         return media
@@ -355,7 +357,7 @@ def decode_file(source: Source, output: str | os.PathLike, *, overwrite: bool = 
     start = time.perf_counter()
     with _open(source) as reader:
         media, chunks, description = _start_decode(reader, progress, device, frames)
-        path = media_io.write(media, output, overwrite=overwrite)
+        path = media_io.write(_as_origin(media, {**description, "origin": "media"}), output, overwrite=overwrite)
         _drain(chunks)
     return DecodeResult(Path(path), time.perf_counter() - start, description)
 

@@ -187,7 +187,7 @@ Media = Union[Image, Video, Audio]
 
 # Output suffix -> pillow format name; the same formats are read back.
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF",
-                 ".tiff": "TIFF", ".avif": "AVIF"}
+                 ".tiff": "TIFF", ".avif": "AVIF", ".npy": "NPY"}
 _IMAGE_READ_ONLY = {".bmp", ".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".jp2", ".j2k"}
 # Output suffix -> (av container format, encoder, pix_fmt, encoder options). RGB in, RGB out exactly,
 # except y4m, which is YUV by definition (its pix_fmt is chosen per clip in _write_video_file).
@@ -284,6 +284,8 @@ def read(path: str | os.PathLike[str]) -> Media:
 
 
 def _read_image(path: Path) -> Image:
+    if path.suffix.lower() == ".npy":
+        return _read_npy(path)
     try:
         return decode_image_bytes(path.read_bytes())
     except UnsupportedError as exc:
@@ -713,7 +715,39 @@ _WRITE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True, "exact": T
 
 def _write_image_file(image: Image, temporary: Path, suffix: str) -> None:
     fmt = IMAGE_FORMATS[suffix]
+    if fmt == "NPY":
+        with open(temporary, "wb") as out:
+            np.save(out, _npy_array(image), allow_pickle=False)
+        return
     temporary.write_bytes(encode_image_bytes(image, fmt, **_WRITE_OPTIONS.get(fmt, {})))
+
+
+# .npy arrays: [H, W] or [H, W, C] (C <= 4) is one image; [N, H, W] or [N, H, W, C] is a batch of
+# same-size images, held as one strip [N*H, W, C] with meta["batch"] = N (the shape batch coders
+# such as the probabilistic-circuit codec consume).
+def _read_npy(path: Path) -> Image:
+    array = np.load(path, allow_pickle=False)
+    if array.dtype.kind not in "iub" or array.size == 0:
+        raise UnsupportedError(f"cannot read {path}: .npy images must hold integers, got {array.dtype} {array.shape}")
+    if array.min() < 0 or array.max() > 65535:
+        raise UnsupportedError(f"cannot read {path}: values {array.min()}..{array.max()} do not fit 16-bit pixels")
+    pixels = array.astype(np.uint8 if array.max() <= 255 else np.uint16)
+    if pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] <= 4):
+        return Image(pixels, meta={"format": "NPY"})
+    if pixels.ndim == 3:
+        pixels = pixels[..., None]
+    if pixels.ndim != 4 or pixels.shape[3] > 4:
+        raise UnsupportedError(f"cannot read {path}: expected [H, W], [H, W, C], [N, H, W] or [N, H, W, C], got {array.shape}")
+    n, h, w, c = pixels.shape
+    return Image(pixels.reshape(n * h, w, c), meta={"format": "NPY", "batch": n})
+
+
+def _npy_array(image: Image) -> np.ndarray:
+    pixels = image.pixels
+    batch = int(image.meta.get("batch", 1))
+    if batch > 1 and image.height % batch == 0:
+        pixels = pixels.reshape(batch, image.height // batch, image.width, image.channels)
+    return pixels[..., 0] if image.channels == 1 else pixels
 
 
 def _write_audio_file(audio: Audio, temporary: Path, suffix: str) -> None:
