@@ -304,3 +304,22 @@ def test_import_is_cheap():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert out.stdout.strip() == "[]"
+
+
+def test_npy_batches_round_trip_through_an_lc_file(tmp_path):
+    """[N, H, W] .npy arrays are batches of gray images, kept as a batch through encode and decode."""
+    import lcodec
+    from lcodec import api
+    from lcodec.errors import UnsupportedError
+
+    batch = np.random.default_rng(0).integers(0, 17, (5, 8, 8), dtype=np.uint8)
+    np.save(tmp_path / "digits.npy", batch)
+    image = media.read(tmp_path / "digits.npy")
+    assert image.pixels.shape == (40, 8, 1) and image.meta["batch"] == 5
+    api.encode_file(tmp_path / "digits.npy", tmp_path / "d.lc", "png")
+    api.decode_file(tmp_path / "d.lc", tmp_path / "back.npy")
+    assert np.array_equal(np.load(tmp_path / "back.npy"), batch)
+    assert np.array_equal(lcodec.decode(tmp_path / "d.lc").pixels, image.pixels)
+    np.save(tmp_path / "float.npy", batch.astype(np.float32))
+    with pytest.raises(UnsupportedError, match="integers"):
+        media.read(tmp_path / "float.npy")

@@ -309,8 +309,8 @@ def _decode_range(reader: Reader, codec: Codec, fields: dict[str, Any], descript
 
 
 def _as_origin(media: Media, description: dict[str, Any]) -> Any:
-    if not media.meta and description.get("meta"):
-        media.meta = dict(description["meta"])  # what the source's reader kept (e.g. a batch's size)
+    if description.get("meta"):  # what the source's reader kept (e.g. a batch's size), under the codec's own
+        media.meta = {**description["meta"], **media.meta}
     origin = description.get("origin", "media")
     if origin in ("media", "path"):
         return media
