@@ -13,7 +13,8 @@ NATIVE := CMakeLists.txt $(wildcard src/lcodec/entropy/csrc/*) $(wildcard src/lc
 
 $(VENV)/.deps: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(LOCK) $(PIP) install -q $(TORCH) 'scikit-build-core>=0.10' 'nanobind>=2.4'
+	# pesq is source-only: build it here, in pip's isolated build environment (it needs Cython).
+	$(LOCK) $(PIP) install -q $(TORCH) 'scikit-build-core>=0.10' 'nanobind>=2.4' 'pesq>=0.0.4'
 	$(LOCK) $(PIP) install -q --no-build-isolation -e '.[all,test]'
 	touch $@ $(VENV)/.built
 

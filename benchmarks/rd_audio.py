@@ -2,7 +2,7 @@
 
 Speech is spoken by espeak-ng at 16 kHz when the Debian package is installed (the 'speech' set),
 else the synthetic voiced 'tones' set is used. Every point is a real ``.lc`` file (encode -> file
--> decode -> SI-SDR, log-mel distance, STOI, wideband PESQ when the ``pesq`` extra is installed).
+-> decode -> SI-SDR, log-mel distance, STOI, wideband PESQ).
 Then machine perception: pocketsphinx's word error rate on spoken digits through Opus and MP3
 (benchmarks/results/rd_audio_mpq/; needs espeak-ng). Writes rows (JSONL, resumable), report.md,
 report.json and PNG plots into benchmarks/results/rd_audio/.
