@@ -173,7 +173,7 @@ class VideoINRCodec(Codec):
     def decode_range(self, fields: dict[str, Any], access: ChunkAccess, start: int, stop: int,
                      progress: Progress | None = None) -> Video:
         """Frames ``start .. stop - 1`` read through the seek index: one WGHT chunk per segment
-        touched, and only the EMBD chunks whose GOPs overlap the range."""
+        touched, and only the GOPs (and their EMBD chunks) that overlap the range."""
         frames = list(self._range_frames(fields, access, start, stop))
         return Video(np.stack(frames), Fraction(fields["fps"]), fields.get("pix_fmt", "rgb24"))
 
@@ -195,13 +195,12 @@ class VideoINRCodec(Codec):
             count = min(per_segment, total - first)
             decoder = self.segment_decoder(fields, chunk("WGHT", first).payload, count)
             lo, hi = max(start, first) - first, min(stop, first + count) - first
-            if not self.uses_latents:
-                yield from decoder.frames(lo, hi - lo, None)
-                continue
+            # Whole GOPs, batched as the full decode batches them: a network's float results may
+            # depend on the batch, and a range must decode to exactly the frames of a full decode.
             for gop in range(lo - lo % GOP_FRAMES, hi, GOP_FRAMES):
                 n = min(GOP_FRAMES, count - gop)
-                decoded = decoder.frames(gop, n, chunk("EMBD", first + gop).payload)
-                yield from decoded[max(lo - gop, 0):min(hi - gop, n)]
+                latents = chunk("EMBD", first + gop).payload if self.uses_latents else None
+                yield from decoder.frames(gop, n, latents)[max(lo - gop, 0):min(hi - gop, n)]
 
 
 def _expect(chunks: Iterator[Chunk], kind: str, frame: int) -> Chunk:
