@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -43,6 +44,6 @@ def width_for_budget(build: Callable[[int], nn.Module], budget: int, fixed: int 
     return lo
 
 
-def to_uint8_frames(frames: torch.Tensor) -> "numpy.ndarray":  # noqa: F821 - numpy only in the annotation
+def to_uint8_frames(frames: torch.Tensor) -> np.ndarray:
     """Network output [B, 3, H, W] in [0, 1] -> uint8 frames [B, H, W, 3], rounded as a decoder must."""
     return (frames * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()

@@ -6,7 +6,7 @@ latents (a frame is decoded from its index), so any frame decodes on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,13 +14,16 @@ from lcodec.codecs.base import Progress
 from lcodec.codecs.inr.codec import INRConfig, SegmentDecoder, VideoINRCodec, parse_size
 from lcodec.codecs.inr.geometry import Geometry
 
+if TYPE_CHECKING:
+    import torch
+
 
 @dataclass
 class Config(INRConfig):
     pass
 
 
-def frame_times(first: int, count: int, total: int) -> "torch.Tensor":  # noqa: F821
+def frame_times(first: int, count: int, total: int) -> torch.Tensor:
     """Normalised times t = i / total of frames first .. first + count - 1 of a segment."""
     import torch
 
