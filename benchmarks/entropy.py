@@ -15,27 +15,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from lcodec import entropy as E
 
+from _timing import best_time  # benchmarks/ is on sys.path when run as a script
+
 RESULTS = Path(__file__).parent / "results"
 
-
-def best_time(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    best, out = math.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 FLOAT_IDEAL: dict[str, float] = {}  # case -> ideal bits under the float model

@@ -23,9 +23,8 @@ import lzma
 import math
 import os
 import platform
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,16 +32,10 @@ import lcodec
 from lcodec.codecs.pc import _pc, data, structure, weights
 from lcodec.codecs.pc.codec import PC, stack
 
+from _timing import best_time  # benchmarks/ is on sys.path when run as a script
+
 RESULTS = Path(__file__).parent / "results"
 
-
-def best_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = math.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def mosaic(images: np.ndarray) -> np.ndarray:

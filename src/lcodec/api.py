@@ -33,7 +33,6 @@ from lcodec.formats.container import Source
 from lcodec.media import Audio, Image, Media, Video
 
 MediaLike = Union[Media, str, os.PathLike, np.ndarray, Any]
-MEDIA_EXTENSIONS = {"image": ".png", "video": ".mkv", "audio": ".wav"}
 
 
 @dataclass
@@ -308,9 +307,15 @@ def _decode_range(reader: Reader, codec: Codec, fields: dict[str, Any], descript
     return media, iter(()), description
 
 
-def _as_origin(media: Media, description: dict[str, Any]) -> Any:
-    if description.get("meta"):  # what the source's reader kept (e.g. a batch's size), under the codec's own
+def _restore_meta(media: Media, description: dict[str, Any]) -> Media:
+    """Give decoded media what the source's reader kept (e.g. a batch's size), under the codec's own."""
+    if description.get("meta"):
         media.meta = {**description["meta"], **media.meta}
+    return media
+
+
+def _as_origin(media: Media, description: dict[str, Any]) -> Any:
+    media = _restore_meta(media, description)
     origin = description.get("origin", "media")
     if origin in ("media", "path"):
         return media
@@ -345,7 +350,7 @@ def output_extension(source: Source) -> str:
     """The default file extension for decoding ``source`` (".png", ".mkv", ".wav"), from its header alone."""
     with _open(source) as reader:
         kind = (reader.meta.get("media") or {}).get("kind")
-    return MEDIA_EXTENSIONS.get(kind, "")
+    return media_io.DEFAULT_EXTENSIONS.get(kind, "")
 
 
 def decode_file(source: Source, output: str | os.PathLike, *, overwrite: bool = False, device: str = "cpu",
@@ -357,7 +362,7 @@ def decode_file(source: Source, output: str | os.PathLike, *, overwrite: bool = 
     start = time.perf_counter()
     with _open(source) as reader:
         media, chunks, description = _start_decode(reader, progress, device, frames)
-        path = media_io.write(_as_origin(media, {**description, "origin": "media"}), output, overwrite=overwrite)
+        path = media_io.write(_restore_meta(media, description), output, overwrite=overwrite)
         _drain(chunks)
     return DecodeResult(Path(path), time.perf_counter() - start, description)
 

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import shutil
 import subprocess
 import tempfile
@@ -34,6 +35,16 @@ HERE = Path(__file__).parent
 DIGITS_WEIGHTS = HERE / "digits_logreg.npz"
 DIGITS_SCALE = 4
 FACES_SCALE = 3
+
+
+def missing_modules(modules: tuple[str, ...], install: str) -> str | None:
+    """Why a task cannot run (the first of ``modules`` that fails to import), or ``None``."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            return f"needs {exc.name or name}: {install}"
+    return None
 
 
 def _to_uint8(values: np.ndarray, peak: float) -> np.ndarray:
@@ -62,12 +73,7 @@ class FaceDetection(Task):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        try:
-            import cv2  # noqa: F401
-            import skimage  # noqa: F401
-        except ImportError as exc:
-            return f"needs {exc.name}: pip install 'lcodec[eval,data]'"
-        return None
+        return missing_modules(("cv2", "skimage"), "pip install 'lcodec[eval,data]'")
 
     def __init__(self) -> None:
         import cv2
@@ -134,12 +140,7 @@ class DigitClassification(Task):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        try:
-            import cv2  # noqa: F401
-            import sklearn  # noqa: F401
-        except ImportError as exc:
-            return f"needs {exc.name}: pip install 'lcodec[eval]'"
-        return None
+        return missing_modules(("cv2", "sklearn"), "pip install 'lcodec[eval]'")
 
     def samples(self, limit: int | None = None) -> list[Image]:
         _, _, images, _ = digits_split()
@@ -240,11 +241,7 @@ class SpokenDigits(Task):
     def unavailable_reason(cls) -> str | None:
         if shutil.which("espeak-ng") is None:
             return "the espeak-ng binary is not installed (apt-get install espeak-ng)"
-        try:
-            import pocketsphinx  # noqa: F401
-        except ImportError:
-            return "needs pocketsphinx: pip install pocketsphinx"
-        return None
+        return missing_modules(("pocketsphinx",), "pip install pocketsphinx")
 
     def __init__(self) -> None:
         from pocketsphinx import Decoder
