@@ -285,7 +285,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"  codec    {info['codec']['id']} v{info['codec']['version']}"
         + ("" if info["codec"]["known"] else " (not installed here)"),
         f"  config   {json.dumps(info['codec'].get('config', {}), sort_keys=True)}",
-        "  media    " + ", ".join(f"{k}={v}" for k, v in media.items() if k not in ("origin", "array_ndim")),
+        "  media    " + ", ".join(f"{k}={v}" for k, v in media.items() if k not in ("origin", "array_ndim", "meta")),
         f"  rate     {_fmt_rate(info)}",
         f"  chunks   {info['chunks']['count']} ("
         + ", ".join(f"{t}: {v['count']} x, {v['bytes']} B" for t, v in info["chunks"]["by_type"].items()) + ")",
